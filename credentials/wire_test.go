@@ -405,3 +405,7 @@ func TestWireResourceIndicator(t *testing.T) {
 		})
 	}
 }
+
+func newCertSlice(t testing.TB, key crypto.Signer) []*x509.Certificate {
+	return []*x509.Certificate{newCert(t, key)}
+}
