@@ -28,13 +28,15 @@ type Authority struct {
 	fed    *http.Client       // fetches federated issuers' metadata and keys
 	once   sync.Once          // makes Close idempotent
 
-	mu      sync.RWMutex       // guards tenants and clients
+	mu      sync.RWMutex       // guards tenants, clients and dir
 	tenants map[string]bool    // every tenant the server answers for
 	clients map[string]*client // registered clients by client id; values are immutable
+	dir     directory          // blueprints, agents, users, blocks and denials
 
-	keys   keyring     // signing keys and the JWKS
-	jtis   replayCache // client assertion ids already used
-	faults faultState  // latency, pending faults and the request log
+	keys    keyring      // signing keys and the JWKS
+	jtis    replayCache  // client assertion ids already used
+	faults  faultState   // latency, pending faults and the request log
+	refresh refreshStore // refresh tokens issued
 }
 
 // NewAuthority starts an [Authority] for a test or benchmark and registers

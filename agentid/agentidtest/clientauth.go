@@ -46,17 +46,28 @@ func (a *Authority) authenticate(req *grantRequest) (*client, string, *tokenErro
 			used[0], strings.Join(a.cfg.authMethods, ", "))
 	}
 
+	var c *client
+	var te *tokenError
+	acr := acrSecret
 	switch used[0] {
 	case methodSecretBasic:
-		c, te := a.authenticateBasic(req)
-		return c, acrSecret, te
+		c, te = a.authenticateBasic(req)
 	case methodSecretPost:
-		c, te := a.authenticatePost(req)
-		return c, acrSecret, te
+		c, te = a.authenticatePost(req)
 	default:
-		c, te := a.authenticateAssertion(req)
-		return c, acrAssertion, te
+		c, te = a.authenticateAssertion(req)
+		acr = acrAssertion
 	}
+	if te != nil {
+		return nil, "", te
+	}
+	// A blocked or denied agent is refused whichever way it authenticated.
+	if ag := a.agentOf(c); ag != nil {
+		if te := a.agentGate(ag.id); te != nil {
+			return nil, "", te
+		}
+	}
+	return c, acr, nil
 }
 
 // hasBasicAuth reports whether an Authorization header uses the Basic
@@ -124,8 +135,9 @@ func (a *Authority) checkSecret(req *grantRequest, id, secret string, basic bool
 }
 
 // authenticateAssertion checks private_key_jwt: a JWT client assertion
-// signed with a registered key or certificate (RFC 7523 §3), or issued by
-// a trusted federated issuer.
+// signed with a registered key or certificate (RFC 7523 §3), issued by a
+// trusted federated issuer, or, for an agent identity, its blueprint's
+// exchange token.
 func (a *Authority) authenticateAssertion(req *grantRequest) (*client, *tokenError) {
 	if t := req.form.Get("client_assertion_type"); t != clientAssertionType {
 		return nil, invalidClient(false, codeMalformedJWT,
@@ -149,6 +161,12 @@ func (a *Authority) authenticateAssertion(req *grantRequest) (*client, *tokenErr
 			"The request body must contain the following parameter: 'client_id'.")
 	}
 	c := a.lookupClient(id)
+	// An agent identity presents its blueprint's exchange token (T1),
+	// issued by this server. A single-instance agent is also a client,
+	// whose own assertions are told apart by their issuer.
+	if ag := a.lookupAgent(id); ag != nil && (c == nil || p.claims.Issuer == a.IssuerFor(req.tenant)) {
+		return a.authenticateAgent(req, ag, assertion)
+	}
 	if c == nil {
 		return nil, unknownClient(req, id, false)
 	}

@@ -17,7 +17,8 @@ import (
 )
 
 // ClientOption configures a client registered with
-// [Authority.RegisterClient]. The set of client options is sealed: only
+// [Authority.RegisterClient] or a blueprint registered with
+// [Authority.RegisterBlueprint]. The set of client options is sealed: only
 // this package can implement ClientOption.
 type ClientOption interface {
 	applyClient(*client)
@@ -36,6 +37,7 @@ type client struct {
 	certs     []*certificate
 	federated []federatedIdentity
 	roles     map[string][]string // app roles by resource
+	agent     *agent              // the agent identity, for an agent authenticated by its blueprint's token; else nil
 }
 
 // certificate is a registered certificate with the names an assertion may
@@ -147,7 +149,19 @@ func WithObjectID(oid string) ClientOption {
 // present and not past, nbf and iat not in the future, all with 60
 // seconds of leeway; exp - iat is at most 10 minutes when iat is present;
 // and its jti was not used by the client before.
+//
+// A client id may not be the id of an agent identity registered with
+// [Authority.RegisterAgent].
 func (a *Authority) RegisterClient(clientID string, opts ...ClientOption) error {
+	c, err := newClient(clientID, opts)
+	if err != nil {
+		return err
+	}
+	return a.addClient(c, false)
+}
+
+// newClient builds and validates a client.
+func newClient(clientID string, opts []ClientOption) (*client, error) {
 	c := &client{id: clientID}
 	for _, o := range opts {
 		if o != nil {
@@ -158,14 +172,25 @@ func (a *Authority) RegisterClient(clientID string, opts ...ClientOption) error 
 		c.objectID = newGUID()
 	}
 	if err := c.validate(); err != nil {
-		return err
+		return nil, err
 	}
+	return c, nil
+}
+
+// addClient registers c, as a blueprint if blueprint is set.
+func (a *Authority) addClient(c *client, blueprint bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, ok := a.clients[clientID]; ok {
-		return fmt.Errorf("agentidtest: client %q is already registered", clientID)
+	if _, ok := a.clients[c.id]; ok {
+		return fmt.Errorf("agentidtest: client %q is already registered", c.id)
 	}
-	a.clients[clientID] = c
+	if a.dir.agents[c.id] != nil {
+		return fmt.Errorf("agentidtest: %q is already registered as an agent identity", c.id)
+	}
+	a.clients[c.id] = c
+	if blueprint {
+		a.dir.addBlueprint(c.id)
+	}
 	return nil
 }
 

@@ -35,10 +35,16 @@ func TestDiscovery(t *testing.T) {
 			JWKSURI:                           a.URL() + "/" + tenant + "/discovery/v2.0/keys",
 			TokenEndpointAuthMethodsSupported: []string{"private_key_jwt", "client_secret_basic"},
 			TokenEndpointAuthSigningAlgs:      []string{"RS256", "PS256", "ES256"},
-			GrantTypesSupported:               []string{"client_credentials"},
-			ResponseTypesSupported:            []string{"code"},
-			SubjectTypesSupported:             []string{"pairwise"},
-			IDTokenSigningAlgValuesSupported:  []string{"RS256", "ES256"},
+			GrantTypesSupported: []string{
+				"client_credentials",
+				"refresh_token",
+				"urn:ietf:params:oauth:grant-type:jwt-bearer",
+				"urn:ietf:params:oauth:grant-type:token-exchange",
+				"user_fic",
+			},
+			ResponseTypesSupported:           []string{"code"},
+			SubjectTypesSupported:            []string{"pairwise"},
+			IDTokenSigningAlgValuesSupported: []string{"RS256", "ES256"},
 		}
 	}
 	tests := []struct {

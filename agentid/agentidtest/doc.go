@@ -29,17 +29,46 @@
 //	GET  /T/discovery/v2.0/keys                          JWKS
 //	POST /T/oauth2/v2.0/token                            token endpoint
 //
-// The token endpoint supports the client_credentials grant. Clients
-// authenticate with client_secret_basic, client_secret_post or
+// The token endpoint supports the client_credentials, refresh_token,
+// user_fic, jwt-bearer (on-behalf-of) and RFC 8693 token-exchange grants.
+// Clients authenticate with client_secret_basic, client_secret_post or
 // private_key_jwt (a key, a certificate or a federated identity); see
 // [Authority.RegisterClient]. Errors are answered as Entra answers them,
 // with AADSTS codes in error_codes and in the description.
 //
+// # Agent identities
+//
+// [Authority.RegisterBlueprint] registers an agent identity blueprint and
+// [Authority.RegisterAgent] its agent identities; [Authority.RegisterUser]
+// and [Authority.RegisterAgentUser] register users, and
+// [Authority.UserToken] mints the token a user's client sends to an
+// agent. The flows of Microsoft Entra Agent ID then work as in Entra:
+//
+//   - autonomous: the blueprint sends client_credentials with
+//     fmi_path={agent} for api://AzureADTokenExchange/.default and gets
+//     T1; the agent sends client_credentials with T1 as client_assertion
+//     and gets an agent token (a single-instance agent, whose id is the
+//     blueprint's, skips the first leg);
+//   - on behalf of a user: the agent, with T1, sends the jwt-bearer grant
+//     with the user's token, whose aud is the blueprint, as assertion;
+//   - as its agent user: the agent gets its own exchange token T2 (the
+//     second leg for api://AzureADTokenExchange/.default), then sends
+//     user_fic with T1 and T2, and gets access, ID and refresh tokens.
+//
+// The same server speaks RFC 8693: any client, agents included, may
+// exchange a subject token of this server for one whose act claim names
+// the actor, nesting the act chain of the subject token. Tokens carry
+// Entra's agent claims (xms_par_app_azp, xms_act_fct, xms_sub_fct,
+// xms_idrel). [Authority.BlockAgent], [Authority.DenyAgentByPolicy] and
+// [Authority.RevokeRefreshTokens] make the grants fail as a disabled
+// application, a Conditional Access policy or a revoked session do.
+//
 // # Tokens
 //
-// Access tokens are JWTs with Entra's app-token claims (iss, aud, sub,
-// oid, azp, appid, azpacr, tid, iat, nbf, exp, jti, idtyp, ver, and roles
-// or scp when granted), signed with the current RS256 or ES256 key.
+// App tokens are JWTs with Entra's app-token claims (iss, aud, sub, oid,
+// azp, appid, azpacr, tid, iat, nbf, exp, jti, idtyp, ver, and roles or
+// scp when granted), signed with the current RS256 or ES256 key; agent
+// and user tokens add the claims described above.
 // [Authority.RotateKeys] and [Authority.RetireOldKeys] exercise key
 // rollover; [Authority.IssueToken] signs arbitrary claims, for tokens a
 // test needs or to act as another identity provider.

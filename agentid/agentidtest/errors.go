@@ -51,6 +51,15 @@ const (
 	codeFICAudience       = 700212  // no federated identity credential matches the assertion's audience
 	codeFICSubject        = 700213  // no federated identity credential matches the assertion's subject
 	codeThrottled         = 90055   // TenantThrottlingError: too many requests
+	codeAppDisabled       = 7000112 // UnauthorizedClientApplicationDisabled: the agent is blocked (BlockAgent)
+	codePolicyBlocked     = 53003   // BlockedByConditionalAccess: the agent is denied by policy (DenyAgentByPolicy)
+	codeAgentRefused      = 82001   // agent request refused: not a blueprint, agent of another blueprint, not the agent's user
+	codeAssertionExpired  = 500133  // a grant's assertion or token is not within its valid time range
+	codeUserNotFound      = 50034   // the user account does not exist in the directory
+	codeGrantInvalid      = 70000   // InvalidGrant: the refresh token belongs to another client or tenant
+	codeGrantExpired      = 70008   // ExpiredOrRevokedGrant: the refresh token expired or was already redeemed
+	codeGrantRevoked      = 50173   // the grant was revoked (RevokeRefreshTokens)
+	codeGrantMalformed    = 9002313 // the refresh token is malformed or unknown
 )
 
 // tokenError is an error answer of the server.
@@ -78,6 +87,14 @@ func invalidRequest(aadsts int, format string, args ...any) *tokenError {
 
 func invalidScope(aadsts int, format string, args ...any) *tokenError {
 	return newError(http.StatusBadRequest, "invalid_scope", aadsts, format, args...)
+}
+
+func invalidGrant(aadsts int, format string, args ...any) *tokenError {
+	return newError(http.StatusBadRequest, "invalid_grant", aadsts, format, args...)
+}
+
+func unauthorizedClient(aadsts int, format string, args ...any) *tokenError {
+	return newError(http.StatusBadRequest, "unauthorized_client", aadsts, format, args...)
 }
 
 func invalidTarget(format string, args ...any) *tokenError {

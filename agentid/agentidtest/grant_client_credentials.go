@@ -1,9 +1,7 @@
 package agentidtest
 
 import (
-	"crypto/rand"
 	"net/url"
-	"slices"
 	"strings"
 )
 
@@ -20,33 +18,28 @@ const defaultScopeSuffix = "/.default"
 // Alternatively (RFC 8707) a resource parameter names the audience; then
 // scope is absent, the matching /.default, or delegated-style scopes,
 // which are put in scp.
+//
+// A blueprint's request with fmi_path gets an agent's exchange token
+// (leg 1, see fmiExchange). An agent identity, authenticated by that
+// token or, single-instance, by its blueprint's credential, gets an
+// autonomous agent token (leg 2).
 func (a *Authority) clientCredentials(req *grantRequest) (*tokenResponse, *tokenError) {
 	c, acr, te := a.authenticate(req)
 	if te != nil {
 		return nil, te
 	}
+	if req.form.Has("fmi_path") {
+		return a.fmiExchange(req, c, acr)
+	}
 	aud, scp, te := appAudience(req.form)
 	if te != nil {
 		return nil, te
 	}
-	claims := map[string]any{
-		"iss":    a.IssuerFor(req.tenant),
-		"aud":    aud,
-		"sub":    c.objectID,
-		"oid":    c.objectID,
-		"azp":    c.id,
-		"appid":  c.id,
-		"azpacr": acr,
-		"tid":    req.tenant,
-		"iat":    req.now.Unix(),
-		"nbf":    req.now.Unix(),
-		"exp":    req.now.Add(a.cfg.lifetime).Unix(),
-		"jti":    rand.Text(),
-		"idtyp":  "app",
-		"ver":    "2.0",
-	}
-	if roles := c.roles[aud]; len(roles) > 0 {
-		claims["roles"] = slices.Clone(roles)
+	var claims map[string]any
+	if ag := a.agentOf(c); ag != nil {
+		claims = a.agentAppClaims(req, ag, acr, aud)
+	} else {
+		claims = a.appClaims(req, c, acr, aud)
 	}
 	if scp != "" {
 		claims["scp"] = scp

@@ -35,6 +35,11 @@ type tokenBody struct {
 	ExtExpiresIn     int64  `json:"ext_expires_in"`
 	RefreshIn        *int64 `json:"refresh_in"`
 	AccessToken      string `json:"access_token"`
+	Scope            string `json:"scope"`
+	IssuedTokenType  string `json:"issued_token_type"`
+	RefreshToken     string `json:"refresh_token"`
+	IDToken          string `json:"id_token"`
+	ClientInfo       string `json:"client_info"`
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description"`
 	ErrorCodes       []int  `json:"error_codes"`

@@ -33,16 +33,27 @@ type grantFunc func(a *Authority, req *grantRequest) (*tokenResponse, *tokenErro
 // own grant_*.go file. Discovery advertises these keys.
 var grants = map[string]grantFunc{
 	grantClientCredentials: (*Authority).clientCredentials,
+	grantJWTBearer:         (*Authority).onBehalfOf,
+	grantUserFIC:           (*Authority).userFIC,
+	grantRefreshToken:      (*Authority).refreshToken,
+	grantTokenExchange:     (*Authority).tokenExchange,
 }
 
 // tokenResponse is a successful token response (RFC 6749 §5.1) with
-// Entra's ext_expires_in and refresh_in.
+// Entra's ext_expires_in, refresh_in and client_info, OpenID Connect's
+// id_token and RFC 8693's issued_token_type. Empty optional fields are
+// left out.
 type tokenResponse struct {
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int64  `json:"expires_in"`
-	ExtExpiresIn int64  `json:"ext_expires_in"`
-	RefreshIn    int64  `json:"refresh_in,omitempty"`
-	AccessToken  string `json:"access_token"`
+	TokenType       string `json:"token_type"`
+	Scope           string `json:"scope,omitempty"`
+	ExpiresIn       int64  `json:"expires_in"`
+	ExtExpiresIn    int64  `json:"ext_expires_in"`
+	RefreshIn       int64  `json:"refresh_in,omitempty"`
+	AccessToken     string `json:"access_token"`
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
+	RefreshToken    string `json:"refresh_token,omitempty"`
+	IDToken         string `json:"id_token,omitempty"`
+	ClientInfo      string `json:"client_info,omitempty"`
 }
 
 // statusWriter remembers the status written through it.
@@ -142,9 +153,10 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *tokenError) 
 		return url.Values{}, invalidRequest(codeInvalidRequest, "The request body is not a valid form.")
 	}
 	// RFC 6749 §3.2: parameters must not be repeated. RFC 8707 §2 allows
-	// several resource parameters; the grant decides what it accepts.
+	// several resource parameters, and RFC 8693 §2.1 several audience
+	// parameters; the grant decides what it accepts.
 	for name, values := range form {
-		if len(values) > 1 && name != "resource" {
+		if len(values) > 1 && name != "resource" && name != "audience" {
 			return form, invalidRequest(codeInvalidRequest,
 				"The request body must contain the parameter '%s' only once.", name)
 		}
@@ -154,12 +166,9 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *tokenError) 
 
 // issue signs claims as an access token and wraps it in a token response.
 func (a *Authority) issue(claims map[string]any) (*tokenResponse, *tokenError) {
-	tok, err := a.sign(claims)
-	if err != nil {
-		return nil, &tokenError{status: http.StatusInternalServerError, OAuthError: OAuthError{
-			Code:        "server_error",
-			Description: "The access token could not be signed.",
-		}}
+	tok, te := a.signToken(claims)
+	if te != nil {
+		return nil, te
 	}
 	lifetime := int64(a.cfg.lifetime / time.Second)
 	return &tokenResponse{
@@ -169,4 +178,17 @@ func (a *Authority) issue(claims map[string]any) (*tokenResponse, *tokenError) {
 		RefreshIn:    int64(a.cfg.refreshIn / time.Second),
 		AccessToken:  tok,
 	}, nil
+}
+
+// signToken signs claims as a token of the server, answering server_error
+// if that fails.
+func (a *Authority) signToken(claims map[string]any) (string, *tokenError) {
+	tok, err := a.sign(claims)
+	if err != nil {
+		return "", &tokenError{status: http.StatusInternalServerError, OAuthError: OAuthError{
+			Code:        "server_error",
+			Description: "The token could not be signed.",
+		}}
+	}
+	return tok, nil
 }
