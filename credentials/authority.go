@@ -48,6 +48,9 @@ type Authority interface {
 	resolve(ctx context.Context, r *resolver, tenant string) (*metadata, error)
 	// id names the authority in cache keys.
 	id() string
+	// dialect is the protocol the authority speaks for delegated flows,
+	// known without any network call.
+	dialect() Dialect
 }
 
 // metadata is what a Client needs to know about an authority.
@@ -149,7 +152,8 @@ type entraAuthority struct {
 	cloud  Cloud
 }
 
-func (a *entraAuthority) id() string { return "entra " + a.cloud.Host + " " + a.tenant }
+func (a *entraAuthority) id() string       { return "entra " + a.cloud.Host + " " + a.tenant }
+func (a *entraAuthority) dialect() Dialect { return DialectEntra }
 
 func (a *entraAuthority) resolve(_ context.Context, r *resolver, tenant string) (*metadata, error) {
 	if tenant == "" {
@@ -179,14 +183,16 @@ func (a *entraAuthority) resolve(_ context.Context, r *resolver, tenant string) 
 // come from OpenID Connect discovery ({issuer}/.well-known/openid-configuration)
 // or, failing that, RFC 8414 ({origin}/.well-known/oauth-authorization-server{path});
 // the document is fetched on first use, cached for 24 hours, and refused
-// when its "issuer" differs from issuer (RFC 8414 §3.3).
+// when its "issuer" differs from issuer exactly as given, trailing slash
+// included (RFC 8414 §3.3).
 func OIDC(issuer string) Authority {
-	return &oidcAuthority{issuer: strings.TrimRight(issuer, "/")}
+	return &oidcAuthority{issuer: issuer}
 }
 
 type oidcAuthority struct{ issuer string }
 
-func (a *oidcAuthority) id() string { return "oidc " + a.issuer }
+func (a *oidcAuthority) id() string       { return "oidc " + a.issuer }
+func (a *oidcAuthority) dialect() Dialect { return DialectRFC8693 }
 
 func (a *oidcAuthority) resolve(ctx context.Context, r *resolver, tenant string) (*metadata, error) {
 	if tenant != "" {
@@ -217,6 +223,13 @@ type Endpoints struct {
 }
 
 func (e Endpoints) id() string { return "static " + e.TokenURL }
+
+func (e Endpoints) dialect() Dialect {
+	if e.Dialect == DialectAuto {
+		return DialectRFC8693
+	}
+	return e.Dialect
+}
 
 func (e Endpoints) resolve(_ context.Context, r *resolver, tenant string) (*metadata, error) {
 	if tenant != "" {
@@ -281,10 +294,12 @@ func (r *resolver) discover(ctx context.Context, issuer string) (*metadata, erro
 		return nil, err
 	}
 	u, _ := url.Parse(issuer)
-	rfc8414 := u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + u.Path
+	// A terminating "/" is dropped before the well-known suffix (OpenID
+	// Connect Discovery §4) or insertion (RFC 8414 §3.1).
+	rfc8414 := u.Scheme + "://" + u.Host + "/.well-known/oauth-authorization-server" + strings.TrimSuffix(u.Path, "/")
 	var doc *discoveryDocument
 	var err error
-	for _, where := range []string{issuer + "/.well-known/openid-configuration", rfc8414} {
+	for _, where := range []string{strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration", rfc8414} {
 		doc, err = r.fetchDocument(ctx, where)
 		if err == nil {
 			break

@@ -135,3 +135,20 @@ func TestNewClientValidates(t *testing.T) {
 		})
 	}
 }
+
+func TestOIDCIssuerWithTrailingSlash(t *testing.T) {
+	a := agentidtest.NewAuthority(t)
+	if err := a.RegisterClient(testClientID, agentidtest.WithSecret(testSecret)); err != nil {
+		t.Fatal(err)
+	}
+	// The issuer is "http://host/" exactly, slash included.
+	srv := metadataServer(t, a, func(self string) string { return self + "/" })
+	c, err := credentials.NewClient(credentials.OIDC(srv.URL+"/"), testClientID, credentials.ClientSecret(mustSecret(t, testSecret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Token(context.Background(), ordersRead); err != nil {
+		t.Fatalf("Token() with an issuer ending in a slash: %v", err)
+	}
+}

@@ -33,9 +33,15 @@ import (
 //     still-valid token keeps being served, and the background refresh is
 //     tried again at the deadline.
 
-// fetchFunc asks the authority for the token of key k. prev is the state
-// being refreshed, nil on a cold miss.
-type fetchFunc func(ctx context.Context, k *cacheKey, prev *tokenState) (*tokenState, error)
+// fetchFunc asks the authority for the token of key k. prev is the
+// entry's last state (possibly expired, for its refresh token), nil on a
+// cold miss. arg is what the caller passed along that is not part of the
+// key, such as the user assertion whose hash is the key's subject.
+type fetchFunc func(ctx context.Context, k *cacheKey, prev *tokenState, arg string) (*tokenState, error)
+
+// checkFunc vets the arg of a request on the miss path, before any
+// network call; its error is returned as is.
+type checkFunc func(arg string) error
 
 // tokenState is an immutable snapshot of an entry's token.
 type tokenState struct {
@@ -82,6 +88,7 @@ type partition struct {
 	clock func() time.Time // nil: the real wall clock
 	skew  int64            // µs
 	fetch fetchFunc
+	check checkFunc // may be nil
 	hook  func(context.Context, Request) error
 	life  *lifecycle
 	store *sealedStore
@@ -102,11 +109,11 @@ type partition struct {
 // sweepInterval is the least time between two sweeps of expired entries.
 const sweepInterval = 60 * 1e6
 
-func newPartition(name string, cfg *config, life *lifecycle, fetch fetchFunc) *partition {
+func newPartition(name string, cfg *config, bound int, life *lifecycle, fetch fetchFunc) *partition {
 	p := &partition{
 		name:  name,
 		seed:  maphash.MakeSeed(),
-		bound: cfg.cacheSize,
+		bound: bound,
 		clock: cfg.clock,
 		skew:  cfg.skew.Microseconds(),
 		fetch: fetch,
@@ -126,29 +133,29 @@ func (p *partition) now() int64 {
 	return clock.Micros(p.clock())
 }
 
-// get returns the token for req and subject (with its pre-computed
-// hash), from the cache when it holds a valid one. req does not escape.
-func (p *partition) get(ctx context.Context, req *Request, subject string, subjectHash uint64) (*Token, error) {
+// get returns the token for req and subj, from the cache when it holds a
+// valid one. req and subj do not escape.
+func (p *partition) get(ctx context.Context, req *Request, subj *subject, arg string) (*Token, error) {
 	if p.life.closed.Load() {
 		return nil, ErrClosed
 	}
-	if e := p.last.Load(); e != nil && e.key.matchesExactly(req, subject) {
-		if tok := p.serve(e); tok != nil {
+	if e := p.last.Load(); e != nil && e.key.matchesExactly(req, subj) {
+		if tok := p.serve(e, arg); tok != nil {
 			return tok, nil
 		}
 	}
-	h, unique := hashRequest(p.seed, req, subjectHash)
-	if e := p.table.Load().find(h, req, subject, unique); e != nil {
-		if tok := p.serve(e); tok != nil {
+	h, unique := hashRequest(p.seed, req, subj)
+	if e := p.table.Load().find(h, req, subj, unique); e != nil {
+		if tok := p.serve(e, arg); tok != nil {
 			return tok, nil
 		}
 	}
-	return p.miss(ctx, req, subject, h, unique)
+	return p.miss(ctx, req, subj, h, unique, arg)
 }
 
 // serve returns e's token if it is valid now, starting a background
 // refresh past its refresh point; nil if e has no valid token.
-func (p *partition) serve(e *entry) *Token {
+func (p *partition) serve(e *entry, arg string) *Token {
 	st := e.state.Load()
 	if st == nil {
 		return nil
@@ -158,7 +165,7 @@ func (p *partition) serve(e *entry) *Token {
 		return nil
 	}
 	if now >= st.refreshAt {
-		p.refreshInBackground(e)
+		p.refreshInBackground(e, arg)
 	}
 	if sec := now >> 20; e.usedSec.Load() != sec {
 		p.touch(e, sec)
@@ -167,16 +174,21 @@ func (p *partition) serve(e *entry) *Token {
 }
 
 // miss is the slow path of get.
-func (p *partition) miss(ctx context.Context, req *Request, subject string, h uint64, unique int) (*Token, error) {
+func (p *partition) miss(ctx context.Context, req *Request, subj *subject, h uint64, unique int, arg string) (*Token, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
+	}
+	if p.check != nil {
+		if err := p.check(arg); err != nil {
+			return nil, err
+		}
 	}
 	if p.hook != nil {
 		if err := p.hook(ctx, *req); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrPolicyDenied, err)
 		}
 	}
-	e := p.lookupOrInsert(req, subject, h, unique)
+	e := p.lookupOrInsert(req, subj, h, unique)
 	if p.last.Load() != e {
 		p.last.Store(e)
 	}
@@ -194,7 +206,7 @@ func (p *partition) miss(ctx context.Context, req *Request, subject string, h ui
 			return nil, err
 		}
 		var ok bool
-		if f, ok = p.startFlight(e, false); !ok {
+		if f, ok = p.startFlight(e, false, arg); !ok {
 			e.mu.Unlock()
 			return nil, ErrClosed
 		}
@@ -217,7 +229,7 @@ func (p *partition) miss(ctx context.Context, req *Request, subject string, h ui
 }
 
 // refreshInBackground starts a background flight for e unless one runs.
-func (p *partition) refreshInBackground(e *entry) {
+func (p *partition) refreshInBackground(e *entry, arg string) {
 	if !e.refreshing.CompareAndSwap(false, true) {
 		return
 	}
@@ -227,7 +239,7 @@ func (p *partition) refreshInBackground(e *entry) {
 		e.refreshing.Store(false)
 		return
 	}
-	if _, ok := p.startFlight(e, true); !ok {
+	if _, ok := p.startFlight(e, true, arg); !ok {
 		e.refreshing.Store(false)
 	}
 }
@@ -237,11 +249,11 @@ const flightTimeout = 2 * time.Minute
 
 // startFlight starts a fetch for e. The caller holds e.mu. It reports
 // false when the partition's source is closed.
-func (p *partition) startFlight(e *entry, background bool) (*flight, bool) {
+func (p *partition) startFlight(e *entry, background bool, arg string) (*flight, bool) {
 	ctx, cancel := context.WithTimeout(p.life.ctx, flightTimeout)
 	f := &flight{done: make(chan struct{}), cancel: cancel, background: background}
 	prev := e.state.Load()
-	if !p.life.start(func() { p.run(ctx, e, f, prev) }) {
+	if !p.life.start(func() { p.run(ctx, e, f, prev, arg) }) {
 		cancel()
 		return nil, false
 	}
@@ -251,11 +263,11 @@ func (p *partition) startFlight(e *entry, background bool) (*flight, bool) {
 }
 
 // run is the body of a flight.
-func (p *partition) run(ctx context.Context, e *entry, f *flight, prev *tokenState) {
+func (p *partition) run(ctx context.Context, e *entry, f *flight, prev *tokenState, arg string) {
 	defer f.cancel()
 	st, err := p.load(ctx, e, prev)
 	if err == nil && st == nil {
-		st, err = p.fetch(ctx, &e.key, prev)
+		st, err = p.fetch(ctx, &e.key, prev, arg)
 		if err == nil {
 			p.save(ctx, e, st)
 		}
@@ -310,11 +322,11 @@ func isInvalidGrant(err error) bool {
 
 // lookupOrInsert returns the entry for the key, creating it (and making
 // room for it) when absent.
-func (p *partition) lookupOrInsert(req *Request, subject string, h uint64, unique int) *entry {
+func (p *partition) lookupOrInsert(req *Request, subj *subject, h uint64, unique int) *entry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t := p.table.Load()
-	if e := t.find(h, req, subject, unique); e != nil {
+	if e := t.find(h, req, subj, unique); e != nil {
 		return e
 	}
 	now := p.now()
@@ -325,7 +337,8 @@ func (p *partition) lookupOrInsert(req *Request, subject string, h uint64, uniqu
 		for p.size >= p.bound && p.evictOneLocked() {
 		}
 	}
-	e := &entry{hash: h, key: newCacheKey(req, subject)}
+	e := &entry{hash: h}
+	e.setKey(req, subj)
 	e.usedSec.Store(now >> 20)
 	if t = p.table.Load(); t.full() {
 		t = t.rebuilt(p.size + 1)
@@ -398,9 +411,9 @@ func (p *partition) sweepLocked(now int64) {
 
 // invalidate drops the token of the key, if it is tok (or any token when
 // tok is nil), so that the next get fetches a new one.
-func (p *partition) invalidate(req Request, subject string, subjectHash uint64, tok *Token) {
-	h, unique := hashRequest(p.seed, &req, subjectHash)
-	e := p.table.Load().find(h, &req, subject, unique)
+func (p *partition) invalidate(req Request, subj *subject, tok *Token) {
+	h, unique := hashRequest(p.seed, &req, subj)
+	e := p.table.Load().find(h, &req, subj, unique)
 	if e == nil {
 		return
 	}

@@ -15,29 +15,50 @@ type cacheKey struct {
 	resource string
 	claims   string
 	tenant   string
-	// subject is what the token is for beyond the client: the SHA-256 of
-	// a user assertion (on-behalf-of), a user id (agent user), or empty.
-	subject string
+	// subject is whom the token is for beyond the client, inline so that
+	// comparing it touches no other memory.
+	subject subject
 	// plain is set when resource, claims, tenant and subject are all
 	// empty: the common key, matched by scopes alone.
 	plain bool
+	// one holds the only scope of a one-scope key, so that scopes points
+	// into the entry itself rather than to another allocation.
+	one [1]string
 }
 
-func newCacheKey(req *Request, subject string) cacheKey {
-	return cacheKey{
-		scopes:   canonicalScopes(req.Scopes),
-		resource: req.Resource,
-		claims:   req.Claims,
-		tenant:   req.TenantID,
-		subject:  subject,
-		plain:    req.Resource == "" && req.Claims == "" && req.TenantID == "" && subject == "",
+// subject identifies whom a token is for beyond the client: nobody (app
+// tokens), or a user assertion (on-behalf-of), an agent user or an agent
+// (exchange tokens), by the SHA-256 of what names them. A key never holds
+// a user's token or name in clear.
+type subject struct {
+	digest [32]byte
+	set    bool
+}
+
+// noSubject is the subject of app tokens.
+var noSubject subject
+
+// subjectOf returns the subject named by s.
+func subjectOf(s string) subject {
+	return subject{digest: sha256.Sum256([]byte(s)), set: true}
+}
+
+// setKey fills e.key for req and subj.
+func (e *entry) setKey(req *Request, subj *subject) {
+	k := &e.key
+	k.scopes = canonicalScopes(req.Scopes)
+	if len(k.scopes) == 1 {
+		k.one[0] = k.scopes[0]
+		k.scopes = k.one[:]
 	}
+	k.resource, k.claims, k.tenant, k.subject = req.Resource, req.Claims, req.TenantID, *subj
+	k.plain = req.Resource == "" && req.Claims == "" && req.TenantID == "" && !subj.set
 }
 
 // matches reports whether req (with subject) names this key. unique is
 // the number of distinct scopes of req, as counted by hashRequest.
-func (k *cacheKey) matches(req *Request, subject string, unique int) bool {
-	if unique != len(k.scopes) || !k.sameExtras(req, subject) {
+func (k *cacheKey) matches(req *Request, subj *subject, unique int) bool {
+	if unique != len(k.scopes) || !k.sameExtras(req, subj) {
 		return false
 	}
 	for _, s := range req.Scopes {
@@ -50,20 +71,20 @@ func (k *cacheKey) matches(req *Request, subject string, unique int) bool {
 
 // sameExtras reports whether the parts of the key other than the scopes
 // equal those of req and subject.
-func (k *cacheKey) sameExtras(req *Request, subject string) bool {
+func (k *cacheKey) sameExtras(req *Request, subj *subject) bool {
 	if k.plain {
-		// Only lengths to compare: cheaper than four string comparisons.
-		return len(req.Resource)|len(req.Claims)|len(req.TenantID)|len(subject) == 0
+		// Only lengths to compare: cheaper than three string comparisons.
+		return len(req.Resource)|len(req.Claims)|len(req.TenantID) == 0 && !subj.set
 	}
-	return k.resource == req.Resource && k.claims == req.Claims && k.tenant == req.TenantID && k.subject == subject
+	return k.subject == *subj && k.resource == req.Resource && k.claims == req.Claims && k.tenant == req.TenantID
 }
 
 // matchesExactly reports whether req (with subject) names this key,
 // without the distinct-scope count of hashRequest: req must list each
 // scope of the key once. A request with repeated scopes may get false
 // here and true from matches.
-func (k *cacheKey) matchesExactly(req *Request, subject string) bool {
-	if len(req.Scopes) != len(k.scopes) || !k.sameExtras(req, subject) {
+func (k *cacheKey) matchesExactly(req *Request, subj *subject) bool {
+	if len(req.Scopes) != len(k.scopes) || !k.sameExtras(req, subj) {
 		return false
 	}
 	if len(k.scopes) == 1 {
@@ -95,14 +116,15 @@ const (
 	tagResource = 0x9e3779b97f4a7c15
 	tagClaims   = 0xc2b2ae3d27d4eb4f
 	tagTenant   = 0x165667b19e3779f9
+	tagSubject  = 0x27d4eb2f165667c5
 )
 
-// hashRequest hashes req and a pre-hashed subject without allocating.
+// hashRequest hashes req and subj without allocating.
 // Scopes hash as a set: the sum of the (seeded, uniformly distributed)
 // hashes of the distinct scopes. It also returns the number of distinct
 // scopes. The common request, one scope and nothing else, costs one
 // string hash.
-func hashRequest(seed maphash.Seed, req *Request, subjectHash uint64) (uint64, int) {
+func hashRequest(seed maphash.Seed, req *Request, subj *subject) (uint64, int) {
 	var h uint64
 	unique := 0
 	for i, s := range req.Scopes {
@@ -112,7 +134,9 @@ func hashRequest(seed maphash.Seed, req *Request, subjectHash uint64) (uint64, i
 		h += maphash.String(seed, s)
 		unique++
 	}
-	h ^= subjectHash
+	if subj.set {
+		h = mix(h^tagSubject) + maphash.Bytes(seed, subj.digest[:])
+	}
 	if req.Resource != "" {
 		h = mix(h^tagResource) + maphash.String(seed, req.Resource)
 	}
@@ -150,7 +174,11 @@ func mix(x uint64) uint64 {
 // clear.
 func storeKey(partition string, k *cacheKey) string {
 	h := sha256.New()
-	parts := append([]string{partition, k.resource, k.claims, k.tenant, k.subject}, k.scopes...)
+	subj := ""
+	if k.subject.set {
+		subj = string(k.subject.digest[:])
+	}
+	parts := append([]string{partition, k.resource, k.claims, k.tenant, subj}, k.scopes...)
 	for _, part := range parts {
 		// Length-prefixed, so no two different keys write the same bytes.
 		var n [8]byte

@@ -35,7 +35,9 @@ type Invalidator interface {
 
 // Client is a confidential OAuth 2.0 client that gets app-only tokens
 // with the client_credentials grant (RFC 6749 §4.4), authenticating with
-// a [ClientCredential], and caches them.
+// a [ClientCredential], and caches them. It also gets tokens on behalf of
+// a user ([Client.OnBehalfOf]), and, as an Entra agent identity
+// blueprint, the exchange tokens of its agents ([NewAgentIdentity]).
 //
 // A Client is safe for concurrent use. Its cache serves a valid token
 // without locking or allocating, refreshes it in the background before
@@ -48,7 +50,14 @@ type Client struct {
 	cfg       *config
 	res       *resolver
 	life      *lifecycle
-	cache     *partition
+	// oboAudiences are the audiences a user assertion must have for an
+	// Entra on-behalf-of request: the client itself, or for an agent
+	// identity its blueprint.
+	oboAudiences []string
+
+	cache *partition // client_credentials tokens
+	fmi   *partition // Entra agent-identity exchange tokens (T1), keyed by agent id
+	obo   *partition // on-behalf-of tokens, keyed by the user assertion's SHA-256
 }
 
 var (
@@ -76,16 +85,25 @@ func NewClient(authority Authority, clientID string, cred ClientCredential, opts
 	if err != nil {
 		return nil, err
 	}
+	return newClient(authority, clientID, cred, cfg, []string{clientID, "api://" + clientID}), nil
+}
+
+func newClient(authority Authority, clientID string, cred ClientCredential, cfg *config, oboAudiences []string) *Client {
 	c := &Client{
-		authority: authority,
-		clientID:  clientID,
-		cred:      cred,
-		cfg:       cfg,
-		res:       &resolver{hc: cfg.hc, insecure: cfg.insecure},
-		life:      newLifecycle(),
+		authority:    authority,
+		clientID:     clientID,
+		cred:         cred,
+		cfg:          cfg,
+		res:          &resolver{hc: cfg.hc, insecure: cfg.insecure},
+		life:         newLifecycle(),
+		oboAudiences: oboAudiences,
 	}
-	c.cache = newPartition(authority.id()+" client "+clientID+" client_credentials", cfg, c.life, c.fetch)
-	return c, nil
+	name := authority.id() + " client " + clientID
+	c.cache = newPartition(name+" client_credentials", cfg, cfg.cacheSize, c.life, c.fetch)
+	c.fmi = newPartition(name+" fmi", cfg, cfg.cacheSize, c.life, c.fetchFMI)
+	c.obo = newPartition(name+" obo", cfg, cfg.userCacheSize, c.life, c.fetchOBO)
+	c.obo.check = c.checkAssertion
+	return c
 }
 
 // ClientID returns the client's application id.
@@ -94,17 +112,18 @@ func (c *Client) ClientID() string { return c.clientID }
 // Token returns an app-only token for req, from the cache when it holds
 // a valid one. See [Source].
 func (c *Client) Token(ctx context.Context, req Request) (*Token, error) {
-	return c.cache.get(ctx, &req, "", 0)
+	return c.cache.get(ctx, &req, &noSubject, "")
 }
 
 // Invalidate implements [Invalidator].
 func (c *Client) Invalidate(req Request, tok *Token) {
-	c.cache.invalidate(req, "", 0, tok)
+	c.cache.invalidate(req, &noSubject, tok)
 }
 
 // Close stops background refreshes and waits for them to end. Token
-// calls after Close return [ErrClosed]. Close is idempotent and always
-// returns nil.
+// calls after Close return [ErrClosed], also on the sources made from
+// this client (on-behalf-of, agent identities' exchange tokens). Close is
+// idempotent and always returns nil.
 func (c *Client) Close() error {
 	c.life.close()
 	return nil
@@ -121,15 +140,24 @@ func (c *Client) GoString() string { return c.String() }
 // Format prints String for every verb.
 func (c *Client) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
 
+// dialect returns the protocol for delegated flows: the one forced by
+// WithDialect, else the authority's.
+func (c *Client) dialect() Dialect {
+	if c.cfg.dialect != DialectAuto {
+		return c.cfg.dialect
+	}
+	return c.authority.dialect()
+}
+
 // fetch gets a client_credentials token for k.
-func (c *Client) fetch(ctx context.Context, k *cacheKey, _ *tokenState) (*tokenState, error) {
+func (c *Client) fetch(ctx context.Context, k *cacheKey, _ *tokenState, _ string) (*tokenState, error) {
 	md, err := c.authority.resolve(ctx, c.res, k.tenant)
 	if err != nil {
 		return nil, err
 	}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	setScopeAndResource(form, md, k)
-	return c.exchange(ctx, md, form, k.scopes, c.cred, c.clientID)
+	return c.exchange(ctx, c.cache, md, k.tenant, form, k.scopes, c.cred, c.clientID)
 }
 
 // setScopeAndResource puts the key's scopes, resource and claims in a
@@ -152,17 +180,17 @@ func setScopeAndResource(form url.Values, md *metadata, k *cacheKey) {
 }
 
 // exchange authenticates form with cred, posts it to the token endpoint
-// under the retry policy, and turns the answer into a tokenState. The
-// credential is applied afresh on every attempt, so each gets a new
+// under the retry policy, and turns the answer into a tokenState of p.
+// The credential is applied afresh on every attempt, so each gets a new
 // client assertion (its jti must not repeat).
-func (c *Client) exchange(ctx context.Context, md *metadata, form url.Values, requested []string, cred ClientCredential, clientID string) (*tokenState, error) {
+func (c *Client) exchange(ctx context.Context, p *partition, md *metadata, tenant string, form url.Values, requested []string, cred ClientCredential, clientID string) (*tokenState, error) {
 	var resp *oauth.Response
 	err := retry.Do(ctx, c.cfg.retry, func(ctx context.Context) error {
 		attempt := url.Values{}
 		for k, v := range form {
 			attempt[k] = v
 		}
-		a := &authRequest{clientID: clientID, md: md, form: attempt, now: c.wallNow()}
+		a := &authRequest{clientID: clientID, md: md, tenant: tenant, form: attempt, now: c.wallNow()}
 		if err := cred.authenticate(ctx, a); err != nil {
 			return err
 		}
@@ -185,20 +213,36 @@ func (c *Client) exchange(ctx context.Context, md *metadata, form url.Values, re
 	if err != nil {
 		return nil, unwrapAttempt(err)
 	}
-	tok := &Token{accessToken: resp.AccessToken, tokenType: resp.TokenType, scopes: requested}
+	tok := &Token{accessToken: resp.AccessToken, tokenType: resp.TokenType, scopes: requested, issuedType: resp.IssuedTokenType}
 	if resp.Scope != "" {
 		tok.scopes = strings.Fields(resp.Scope)
 	}
+	now := p.now()
 	lifetime := time.Duration(resp.ExpiresIn) * time.Second
 	if lifetime <= 0 {
-		lifetime = defaultLifetime
+		lifetime = lifetimeFromClaims(resp.AccessToken, now)
 	}
-	return c.cache.newState(c.cache.now(), tok, lifetime, time.Duration(resp.RefreshIn)*time.Second, resp.RefreshToken), nil
+	return p.newState(now, tok, lifetime, time.Duration(resp.RefreshIn)*time.Second, resp.RefreshToken), nil
 }
 
 // defaultLifetime is assumed for a token whose response had no
-// expires_in: short, so that a token of unknown life is not kept long.
+// expires_in and that is not a JWT with an exp claim: short, so that a
+// token of unknown life is not kept long.
 const defaultLifetime = 5 * time.Minute
+
+// lifetimeFromClaims reads the lifetime of an access token sent without
+// expires_in from its exp claim, when it is a JWT; else defaultLifetime.
+func lifetimeFromClaims(accessToken string, nowMicros int64) time.Duration {
+	p, err := oauth.Peek(accessToken)
+	if err != nil || p.Expiry == 0 {
+		return defaultLifetime
+	}
+	d := time.Duration(p.Expiry*1e6-nowMicros) * time.Microsecond
+	if d <= 0 {
+		return time.Second // already expired: cache it for no useful time
+	}
+	return d
+}
 
 func (c *Client) wallNow() time.Time {
 	if c.cfg.clock != nil {

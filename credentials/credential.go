@@ -41,6 +41,7 @@ type ClientCredential interface {
 type authRequest struct {
 	clientID string
 	md       *metadata
+	tenant   string // the request's tenant override, "" for the authority's own
 	form     url.Values
 	basic    [2]string // client_secret_basic id and secret, when used
 	now      time.Time

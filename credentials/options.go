@@ -28,22 +28,30 @@ type config struct {
 	store     Store
 	storeKey  []byte
 	cacheSize int
-	hook      func(context.Context, Request) error
-	logger    *slog.Logger
+	// userCacheSize bounds the per-user partitions (on-behalf-of, agent
+	// users).
+	userCacheSize int
+	dialect       Dialect
+	hook          func(context.Context, Request) error
+	logger        *slog.Logger
 }
 
 // Defaults.
 const (
 	defaultSkew      = 5 * time.Minute
 	defaultCacheSize = 1000
-	defaultTimeout   = 30 * time.Second
+	// defaultUserCacheSize bounds the on-behalf-of and agent-user caches,
+	// where one entry is kept per user.
+	defaultUserCacheSize = 10_000
+	defaultTimeout       = 30 * time.Second
 )
 
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
-		skew:      defaultSkew,
-		cacheSize: defaultCacheSize,
-		retry:     retry.Policy{MaxAttempts: 4, MaxElapsed: 30 * time.Second},
+		skew:          defaultSkew,
+		cacheSize:     defaultCacheSize,
+		userCacheSize: defaultUserCacheSize,
+		retry:         retry.Policy{MaxAttempts: 4, MaxElapsed: 30 * time.Second},
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -62,6 +70,12 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	if c.cacheSize < 1 {
 		errs = append(errs, fmt.Errorf("credentials: WithCacheSize(%d): want at least 1", c.cacheSize))
+	}
+	if c.userCacheSize < 1 {
+		errs = append(errs, fmt.Errorf("credentials: WithUserCacheSize(%d): want at least 1", c.userCacheSize))
+	}
+	if c.dialect < DialectAuto || c.dialect > DialectRFC8693 {
+		errs = append(errs, fmt.Errorf("credentials: WithDialect(%d): unknown dialect", int(c.dialect)))
 	}
 	if c.retry.MaxAttempts < 1 || c.retry.MaxElapsed < 0 {
 		errs = append(errs, errors.New("credentials: WithRetry: want at least 1 attempt and a non-negative elapsed time"))
@@ -130,6 +144,21 @@ func WithRetry(maxAttempts int, maxElapsed time.Duration) Option {
 // the least recently used are evicted. The default is 1000.
 func WithCacheSize(n int) Option {
 	return optionFunc(func(c *config) { c.cacheSize = n })
+}
+
+// WithUserCacheSize bounds the caches that hold one entry per user: the
+// tokens obtained on behalf of users and the tokens of agent users. When
+// full, expired entries are swept and then the least recently used are
+// evicted. The default is 10 000.
+func WithUserCacheSize(n int) Option {
+	return optionFunc(func(c *config) { c.userCacheSize = n })
+}
+
+// WithDialect forces the protocol of delegated flows. The default,
+// DialectAuto, follows the authority: Entra's jwt-bearer and user_fic at
+// Entra, RFC 8693 token exchange elsewhere.
+func WithDialect(d Dialect) Option {
+	return optionFunc(func(c *config) { c.dialect = d })
 }
 
 // WithStore adds a shared second-level cache, such as Redis, so that

@@ -25,15 +25,15 @@ func newTable(capacity int) *table {
 	return &table{mask: uint64(n - 1), slots: make([]atomic.Pointer[entry], n)}
 }
 
-// find returns the entry for req and subject, or nil. The table is never
+// find returns the entry for req and subj, or nil. The table is never
 // full (see full), so the probe ends at a nil slot.
-func (t *table) find(h uint64, req *Request, subject string, unique int) *entry {
+func (t *table) find(h uint64, req *Request, subj *subject, unique int) *entry {
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		e := t.slots[i].Load()
 		if e == nil {
 			return nil
 		}
-		if e.hash == h && e != tombstone && e.key.matches(req, subject, unique) {
+		if e.hash == h && e != tombstone && e.key.matches(req, subj, unique) {
 			return e
 		}
 	}

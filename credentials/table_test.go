@@ -17,8 +17,9 @@ func TestTableConcurrentSafe(t *testing.T) {
 	entries := make([]*entry, keys)
 	for i := range reqs {
 		reqs[i] = Request{Scopes: []string{fmt.Sprintf("api://r%d/.default", i)}}
-		h, _ := hashRequest(seed, &reqs[i], 0)
-		entries[i] = &entry{hash: h, key: newCacheKey(&reqs[i], "")}
+		h, _ := hashRequest(seed, &reqs[i], &noSubject)
+		entries[i] = &entry{hash: h}
+		entries[i].setKey(&reqs[i], &noSubject)
 	}
 	var mu sync.Mutex // plays partition.mu
 	var cur = newTable(8)
@@ -37,8 +38,8 @@ func TestTableConcurrentSafe(t *testing.T) {
 				default:
 				}
 				i := rand.IntN(keys)
-				h, u := hashRequest(seed, &reqs[i], 0)
-				if e := tbl().find(h, &reqs[i], "", u); e != nil && e != entries[i] {
+				h, u := hashRequest(seed, &reqs[i], &noSubject)
+				if e := tbl().find(h, &reqs[i], &noSubject, u); e != nil && e != entries[i] {
 					t.Errorf("find(key %d) returned the entry of another key", i)
 					return
 				}
@@ -62,8 +63,8 @@ func TestTableConcurrentSafe(t *testing.T) {
 		mu.Unlock()
 		if round%1000 == 0 {
 			for k := range keys {
-				h, u := hashRequest(seed, &reqs[k], 0)
-				got := tbl().find(h, &reqs[k], "", u) != nil
+				h, u := hashRequest(seed, &reqs[k], &noSubject)
+				got := tbl().find(h, &reqs[k], &noSubject, u) != nil
 				if got != live[k] {
 					t.Fatalf("round %d: find(key %d) present = %v, want %v", round, k, got, live[k])
 				}
@@ -76,7 +77,7 @@ func TestTableConcurrentSafe(t *testing.T) {
 
 func TestHashRequestIsASetOfScopes(t *testing.T) {
 	seed := maphash.MakeSeed()
-	h := func(r Request) uint64 { v, _ := hashRequest(seed, &r, 0); return v }
+	h := func(r Request) uint64 { v, _ := hashRequest(seed, &r, &noSubject); return v }
 	a := h(Request{Scopes: []string{"a", "b", "c"}})
 	for _, perm := range [][]string{{"c", "b", "a"}, {"b", "a", "c", "a"}, {"a", "a", "b", "c", "c"}} {
 		if got := h(Request{Scopes: perm}); got != a {
@@ -89,7 +90,10 @@ func TestHashRequestIsASetOfScopes(t *testing.T) {
 }
 
 func TestMatchesExactly(t *testing.T) {
-	k := newCacheKey(&Request{Scopes: []string{"b", "a"}}, "")
+	var e entry
+	e.setKey(&Request{Scopes: []string{"b", "a"}}, &noSubject)
+	k := &e.key
+	other := subjectOf("subject")
 	tests := []struct {
 		req  Request
 		want bool
@@ -101,10 +105,10 @@ func TestMatchesExactly(t *testing.T) {
 		{Request{Scopes: []string{"a", "b"}, TenantID: "t"}, false},
 	}
 	for _, tt := range tests {
-		if got := k.matchesExactly(&tt.req, ""); got != tt.want {
+		if got := k.matchesExactly(&tt.req, &noSubject); got != tt.want {
 			t.Errorf("matchesExactly(%v) = %v, want %v", tt.req, got, tt.want)
 		}
-		if got := k.matchesExactly(&tt.req, "subject"); got {
+		if got := k.matchesExactly(&tt.req, &other); got {
 			t.Errorf("matchesExactly(%v, subject) = true, want false", tt.req)
 		}
 	}

@@ -24,6 +24,7 @@ type Token struct {
 	expiresAt   int64 // wall-clock µs since the Unix epoch
 	refreshAt   int64 // wall-clock µs; 0 when no proactive refresh point
 	scopes      []string
+	issuedType  string // RFC 8693 issued_token_type, when the server sent one
 }
 
 // NewToken returns a Token, for [Source] implementations and tests.
@@ -60,6 +61,11 @@ func (t *Token) RefreshAt() time.Time {
 // Scopes returns a copy of the scopes the token was granted: those the
 // server listed in its response, else those requested.
 func (t *Token) Scopes() []string { return slices.Clone(t.scopes) }
+
+// IssuedTokenType returns the RFC 8693 issued_token_type of a token from
+// a token exchange, such as "urn:ietf:params:oauth:token-type:access_token",
+// or "" when the server sent none.
+func (t *Token) IssuedTokenType() string { return t.issuedType }
 
 // Expired reports whether the token has expired by the wall clock at now.
 func (t *Token) Expired(now time.Time) bool { return clock.Micros(now) >= t.expiresAt }
