@@ -1,6 +1,9 @@
 package agentid
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Kind says how an agent acts.
 type Kind int
@@ -32,6 +35,28 @@ func (k Kind) String() string {
 		return "unknown"
 	}
 	return fmt.Sprintf("agentid.Kind(%d)", int(k))
+}
+
+// MarshalText implements [encoding.TextMarshaler]: k's String, so that
+// JSON and other text encodings carry "autonomous" rather than a number.
+func (k Kind) MarshalText() ([]byte, error) {
+	switch k {
+	case KindUnknown, Autonomous, Delegated, AgentUser:
+		return []byte(k.String()), nil
+	}
+	return nil, fmt.Errorf("agentid: invalid Kind %d", int(k))
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler], accepting the
+// names String returns, in any case.
+func (k *Kind) UnmarshalText(text []byte) error {
+	for _, v := range []Kind{KindUnknown, Autonomous, Delegated, AgentUser} {
+		if strings.EqualFold(string(text), v.String()) {
+			*k = v
+			return nil
+		}
+	}
+	return fmt.Errorf("agentid: unknown Kind %q", text)
 }
 
 // Identity describes an agent: the tenant it lives in, its own
