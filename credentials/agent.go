@@ -64,7 +64,7 @@ func NewAgentIdentity(blueprint *Client, agentID string, opts ...Option) (*Agent
 		c:         newClient(blueprint.authority, agentID, cred, cfg, []string{bp, "api://" + bp}),
 		blueprint: blueprint,
 	}
-	a.users = newPartition(blueprint.authority.id()+" agent "+agentID+" user_fic", cfg, cfg.userCacheSize, a.c.life, a.fetchUser)
+	a.users = newPartition(blueprint.authority.id()+" agent "+agentID+" user_fic", cfg, cfg.userCacheSize, a.c.life, a.fetchUser).instrument("agent_user", agentID)
 	return a, nil
 }
 
@@ -72,7 +72,7 @@ func NewAgentIdentity(blueprint *Client, agentID string, opts ...Option) (*Agent
 // client unless its own options say otherwise.
 func inheritTransport(bp *config) Option {
 	return optionFunc(func(c *config) {
-		c.hc, c.insecure, c.clock, c.logger = bp.hc, bp.insecure, bp.clock, bp.logger
+		c.hc, c.insecure, c.clock, c.logger, c.tracerProvider = bp.hc, bp.insecure, bp.clock, bp.logger, bp.tracerProvider
 	})
 }
 

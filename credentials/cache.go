@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/agentpassport/passport/internal/clock"
 	"github.com/agentpassport/passport/internal/retry"
 )
@@ -73,6 +75,7 @@ type entry struct {
 // flight is one fetch in progress for an entry.
 type flight struct {
 	done       chan struct{}
+	parent     trace.SpanContext // of the caller that started it, for its span
 	cancel     context.CancelFunc
 	background bool // started by a refresh, not by waiting callers
 	waiters    int  // callers waiting; guarded by entry.mu
@@ -93,6 +96,11 @@ type partition struct {
 	life  *lifecycle
 	store *sealedStore
 
+	// For spans: what the partition fetches, for which client.
+	tracer   trace.Tracer
+	flow     string
+	clientID string
+
 	table atomic.Pointer[table]
 	// last is the entry most recently looked up on the miss path. Most
 	// sources serve one or a few keys; checking last first skips hashing
@@ -111,15 +119,16 @@ const sweepInterval = 60 * 1e6
 
 func newPartition(name string, cfg *config, bound int, life *lifecycle, fetch fetchFunc) *partition {
 	p := &partition{
-		name:  name,
-		seed:  maphash.MakeSeed(),
-		bound: bound,
-		clock: cfg.clock,
-		skew:  cfg.skew.Microseconds(),
-		fetch: fetch,
-		hook:  cfg.hook,
-		life:  life,
-		store: cfg.sealedStore(),
+		name:   name,
+		seed:   maphash.MakeSeed(),
+		bound:  bound,
+		clock:  cfg.clock,
+		skew:   cfg.skew.Microseconds(),
+		fetch:  fetch,
+		hook:   cfg.hook,
+		life:   life,
+		store:  cfg.sealedStore(),
+		tracer: tracerFor(cfg),
 	}
 	p.lru.next, p.lru.prev = &p.lru, &p.lru
 	p.table.Store(newTable(8))
@@ -206,7 +215,7 @@ func (p *partition) miss(ctx context.Context, req *Request, subj *subject, h uin
 			return nil, err
 		}
 		var ok bool
-		if f, ok = p.startFlight(e, false, arg); !ok {
+		if f, ok = p.startFlight(e, false, arg, trace.SpanContextFromContext(ctx)); !ok {
 			e.mu.Unlock()
 			return nil, ErrClosed
 		}
@@ -239,7 +248,7 @@ func (p *partition) refreshInBackground(e *entry, arg string) {
 		e.refreshing.Store(false)
 		return
 	}
-	if _, ok := p.startFlight(e, true, arg); !ok {
+	if _, ok := p.startFlight(e, true, arg, trace.SpanContext{}); !ok {
 		e.refreshing.Store(false)
 	}
 }
@@ -249,9 +258,9 @@ const flightTimeout = 2 * time.Minute
 
 // startFlight starts a fetch for e. The caller holds e.mu. It reports
 // false when the partition's source is closed.
-func (p *partition) startFlight(e *entry, background bool, arg string) (*flight, bool) {
+func (p *partition) startFlight(e *entry, background bool, arg string, parent trace.SpanContext) (*flight, bool) {
 	ctx, cancel := context.WithTimeout(p.life.ctx, flightTimeout)
-	f := &flight{done: make(chan struct{}), cancel: cancel, background: background}
+	f := &flight{done: make(chan struct{}), cancel: cancel, background: background, parent: parent}
 	prev := e.state.Load()
 	if !p.life.start(func() { p.run(ctx, e, f, prev, arg) }) {
 		cancel()
@@ -265,6 +274,7 @@ func (p *partition) startFlight(e *entry, background bool, arg string) (*flight,
 // run is the body of a flight.
 func (p *partition) run(ctx context.Context, e *entry, f *flight, prev *tokenState, arg string) {
 	defer f.cancel()
+	ctx, span := p.startSpan(ctx, f.parent, &e.key, f.background)
 	st, err := p.load(ctx, e, prev)
 	if err == nil && st == nil {
 		st, err = p.fetch(ctx, &e.key, prev, arg)
@@ -299,6 +309,7 @@ func (p *partition) run(ctx context.Context, e *entry, f *flight, prev *tokenSta
 		}
 	}
 	f.err = err
+	endSpan(span, err)
 	e.fl = nil
 	e.busy.Store(false)
 	e.refreshing.Store(false)

@@ -99,9 +99,9 @@ func newClient(authority Authority, clientID string, cred ClientCredential, cfg 
 		oboAudiences: oboAudiences,
 	}
 	name := authority.id() + " client " + clientID
-	c.cache = newPartition(name+" client_credentials", cfg, cfg.cacheSize, c.life, c.fetch)
-	c.fmi = newPartition(name+" fmi", cfg, cfg.cacheSize, c.life, c.fetchFMI)
-	c.obo = newPartition(name+" obo", cfg, cfg.userCacheSize, c.life, c.fetchOBO)
+	c.cache = newPartition(name+" client_credentials", cfg, cfg.cacheSize, c.life, c.fetch).instrument("client_credentials", clientID)
+	c.fmi = newPartition(name+" fmi", cfg, cfg.cacheSize, c.life, c.fetchFMI).instrument("agent_exchange", clientID)
+	c.obo = newPartition(name+" obo", cfg, cfg.userCacheSize, c.life, c.fetchOBO).instrument("on_behalf_of", clientID)
 	c.obo.check = c.checkAssertion
 	return c
 }

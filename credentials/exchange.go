@@ -128,7 +128,7 @@ func NewTokenExchange(client *Client, subject TokenRef, opts ...ExchangeOption) 
 		x.subj = subjectOf(subject.Static)
 	}
 	name := client.authority.id() + " client " + client.clientID + " token_exchange"
-	x.p = newPartition(name, client.cfg, client.cfg.userCacheSize, client.life, x.fetch)
+	x.p = newPartition(name, client.cfg, client.cfg.userCacheSize, client.life, x.fetch).instrument("token_exchange", client.clientID)
 	return x, nil
 }
 

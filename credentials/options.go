@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/agentpassport/passport/internal/retry"
 )
 
@@ -34,6 +36,9 @@ type config struct {
 	dialect       Dialect
 	hook          func(context.Context, Request) error
 	logger        *slog.Logger
+	// tracerProvider makes the spans of token acquisitions; nil means
+	// the global provider.
+	tracerProvider trace.TracerProvider
 }
 
 // Defaults.
@@ -179,6 +184,19 @@ func WithStore(s Store, key []byte) Option {
 // The policy package provides such a hook.
 func WithPreAcquire(hook func(ctx context.Context, req Request) error) Option {
 	return optionFunc(func(c *config) { c.hook = hook })
+}
+
+// WithTracerProvider sets the OpenTelemetry tracer provider for the
+// spans of token acquisitions (one span per request to the authority,
+// never on a cache hit; a child of the caller's span). A nil provider is
+// ignored. The default is the global provider, otel.GetTracerProvider();
+// this package never installs one.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) {
+		if tp != nil {
+			c.tracerProvider = tp
+		}
+	})
 }
 
 // WithLogger sets the logger for events such as failed background
