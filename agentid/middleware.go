@@ -54,6 +54,7 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 // "error_description": …}) and never echo the token.
 func Middleware(v *Verifier, opts ...MiddlewareOption) func(http.Handler) http.Handler {
 	cfg := newMiddlewareConfig(opts)
+	tracer := cfg.tracer()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			token, status, code, desc := bearerToken(r)
@@ -62,6 +63,7 @@ func Middleware(v *Verifier, opts ...MiddlewareOption) func(http.Handler) http.H
 				return
 			}
 			p, err := v.Verify(r.Context(), token)
+			traceVerify(r.Context(), tracer, p, err)
 			if err != nil {
 				var ve *VerifyError
 				switch {

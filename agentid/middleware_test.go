@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/agentpassport/passport/agentid"
 	"github.com/agentpassport/passport/internal/oauth"
@@ -292,4 +294,36 @@ func form(body string) *http.Request {
 func bearer(r *http.Request, token string) *http.Request {
 	r.Header.Set("Authorization", "Bearer "+token)
 	return r
+}
+
+func TestMiddlewareSpans(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	a := newAuthority(t)
+	iat := time.Now().Truncate(time.Second)
+	v := newVerifier(t, a.Issuer())
+	h := agentid.Middleware(v, agentid.WithTracerProvider(tp))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, tok := range []string{issueAgentToken(t, a, tokenAutonomous, iat), "eyJhbGciOiJub25lIn0.e30."} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	spans := rec.Ended()
+	if len(spans) != 2 {
+		t.Fatalf("recorded %d spans, want 2", len(spans))
+	}
+	got := []map[string]string{{}, {}}
+	for i, s := range spans {
+		for _, kv := range s.Attributes() {
+			got[i][string(kv.Key)] = kv.Value.String()
+		}
+	}
+	want := []map[string]string{
+		{"gen_ai.operation.name": "verify_token", "gen_ai.agent.id": agentID, "passport.agent.kind": "autonomous",
+			"passport.delegation.depth": "0", "microsoft.tenant.id": testTenant, "microsoft.a365.agent.blueprint.id": blueprintID},
+		{"gen_ai.operation.name": "verify_token", "error.type": "algorithm"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("middleware spans mismatch (-want +got):\n%s", diff)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // VerifierOption configures [NewVerifier]. Options are sealed: only this
@@ -249,6 +251,7 @@ func (f middlewareOptionFunc) applyMiddleware(c *middlewareConfig) { f(c) }
 // middlewareConfig is the configuration of a Middleware.
 type middlewareConfig struct {
 	metadataURL string
+	tp          trace.TracerProvider // nil: the global provider
 }
 
 func newMiddlewareConfig(opts []MiddlewareOption) *middlewareConfig {

@@ -42,8 +42,8 @@ func main() {
 const (
 	blueprintApp = "7d1c4b7e-2f5a-4c61-9d8e-1a2b3c4d5e6f" // the agent identity blueprint's application id
 	agentApp     = "0a7c2c4e-5b1d-4c8e-9f3a-6d2b1e0f9a88" // the agent identity's application (client) id
-	api      = "api://orders"                         // the API's application ID URI: the tokens' audience
-	role     = "Orders.Read"                          // the app role the API requires
+	api          = "api://orders"                         // the API's application ID URI: the tokens' audience
+	role         = "Orders.Read"                          // the app role the API requires
 )
 
 func run(ctx context.Context) error {

@@ -55,3 +55,7 @@ const (
 	TokenCacheHit  = "passport.token.cache_hit"
 	TokenErrorCode = "passport.token.error_code"
 )
+
+// OpVerifyToken is the operation of the span a resource's middleware
+// records when it verifies an incoming token.
+const OpVerifyToken = "verify_token"
