@@ -8,13 +8,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"sync"
-	"sync/atomic"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/agentpassport/passport/agentid"
 	"github.com/agentpassport/passport/internal/telemetry"
@@ -34,12 +31,7 @@ const scopeName = telemetry.ScopeName + "/audit"
 // the background. A Recorder is safe for concurrent use and holds no
 // goroutine.
 type Recorder struct {
-	// tracer is the tracer of the provider given with WithTracerProvider,
-	// nil when it is a no-op provider (tracing off). With no provider
-	// given, global is set and the tracer follows the global provider.
-	tracer trace.Tracer
-	global bool
-	cached atomic.Pointer[globalTracer]
+	tracer *telemetry.Tracer
 	base   []attribute.KeyValue // the agent's identity, on every span
 	self   agentid.Identity
 	pseudo *pseudonymizer // nil with WithRawUserIDs
@@ -110,15 +102,7 @@ func NewRecorder(self agentid.Identity, opts ...RecorderOption) (*Recorder, erro
 	if self.AgentID == "" {
 		return nil, errors.New("audit: NewRecorder: the identity has no AgentID")
 	}
-	r := &Recorder{self: self}
-	switch cfg.tp.(type) {
-	case nil:
-		r.global = true
-	case noop.TracerProvider:
-		// Tracing off: no span, no allocation.
-	default:
-		r.tracer = cfg.tp.Tracer(scopeName, trace.WithInstrumentationVersion(telemetry.Version))
-	}
+	r := &Recorder{self: self, tracer: telemetry.NewTracer(cfg.tp, scopeName)}
 	if !cfg.raw {
 		if cfg.key == nil {
 			cfg.key = make([]byte, 32)
@@ -181,33 +165,6 @@ func Attributes(kv ...attribute.KeyValue) CallOption {
 
 var spanKindInternal = trace.WithSpanKind(trace.SpanKindInternal)
 
-// defaultGlobal is the global tracer provider as it is before a program
-// installs one: while it is still the global, tracing is off.
-var defaultGlobal = otel.GetTracerProvider()
-
-type globalTracer struct {
-	tp     trace.TracerProvider
-	tracer trace.Tracer
-}
-
-// tracerNow returns the tracer to record with, or nil when tracing is
-// off.
-func (r *Recorder) tracerNow() trace.Tracer {
-	if !r.global {
-		return r.tracer
-	}
-	tp := otel.GetTracerProvider()
-	if tp == defaultGlobal {
-		return nil
-	}
-	if c := r.cached.Load(); c != nil && c.tp == tp {
-		return c.tracer
-	}
-	t := tp.Tracer(scopeName, trace.WithInstrumentationVersion(telemetry.Version))
-	r.cached.Store(&globalTracer{tp: tp, tracer: t})
-	return t
-}
-
 // StartTool records the start of a tool call: a span "execute_tool
 // {tool}" child of the span in ctx. Use the returned context for the
 // tool's work, and end the call with its error:
@@ -215,7 +172,7 @@ func (r *Recorder) tracerNow() trace.Tracer {
 //	ctx, call := rec.StartTool(ctx, "refund", audit.ToolCallID(id))
 //	defer func() { call.End(err) }()
 func (r *Recorder) StartTool(ctx context.Context, tool string, opts ...CallOption) (context.Context, Call) {
-	tracer := r.tracerNow()
+	tracer := r.tracer.Get()
 	if tracer == nil {
 		return ctx, Call{}
 	}
@@ -235,7 +192,7 @@ func (r *Recorder) StartInvocation(ctx context.Context, opts ...CallOption) (con
 	if name == "" {
 		name = r.self.AgentID
 	}
-	tracer := r.tracerNow()
+	tracer := r.tracer.Get()
 	if tracer == nil {
 		return ctx, Call{}
 	}

@@ -13,7 +13,15 @@ import (
 	cedar "github.com/cedar-policy/cedar-go"
 	"github.com/cedar-policy/cedar-go/types"
 	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/agentpassport/passport/internal/telemetry"
 )
+
+// scopeName is the instrumentation scope of the decision spans.
+const scopeName = telemetry.ScopeName + "/policy"
+
+var spanKindInternal = trace.WithSpanKind(trace.SpanKindInternal)
 
 // Engine decides requests with a set of Cedar policies, loaded from a
 // [Source], validated against the agent entity model and indexed by
@@ -34,6 +42,7 @@ type Engine struct {
 	ctr          *counters // nil when no counter is declared
 	caches       *caches
 	ctxs         *ctxCache
+	tracer       *telemetry.Tracer
 
 	cur atomic.Pointer[policySet]
 
@@ -75,6 +84,7 @@ func New(ctx context.Context, src Source, opts ...Option) (*Engine, error) {
 		ctr:          newCounters(cfg),
 		caches:       newCaches(groups),
 		ctxs:         newCtxCache(),
+		tracer:       telemetry.NewTracer(cfg.tp, scopeName),
 	}
 	if e.validator, err = newValidator(e.schema); err != nil {
 		return nil, err
@@ -113,6 +123,11 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	if err := req.validate(); err != nil {
 		return Decision{}, err
 	}
+	var span trace.Span
+	if tr := e.tracer.Get(); tr != nil {
+		ctx, span = tr.Start(ctx, telemetry.OpPolicyDecision+" "+string(req.Action), spanKindInternal)
+		defer span.End()
+	}
 	sc := scratchPool.Get().(*scratch)
 	defer func() {
 		clear(sc.sel)
@@ -139,6 +154,9 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	d := e.decision(dec, &diag)
 	if d.Allow && e.ctr != nil {
 		e.ctr.commit(&req, args, now)
+	}
+	if span != nil && span.IsRecording() {
+		span.SetAttributes(d.attributes(&req)...)
 	}
 	e.report(ctx, &req, &d)
 	return d, nil

@@ -177,6 +177,7 @@ func TestReportOnlyIsTraced(t *testing.T) {
 	}
 	want := map[string]string{
 		"name":                       "policy_decision",
+		"gen_ai.operation.name":      "policy_decision",
 		"passport.policy.decision":   "allow",
 		"passport.policy.would_deny": "true",
 		"passport.policy.mode":       "report_only",
@@ -186,5 +187,43 @@ func TestReportOnlyIsTraced(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("decision event mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestDecisionSpan(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	e := newEngine(t, guardPolicies, policy.WithArgument("amount", policy.ArgLong), policy.WithTracerProvider(tp))
+
+	ctx, caller := tp.Tracer("test").Start(context.Background(), "execute_tool refund")
+	d, err := e.Decide(ctx, policy.Request{Subject: supportAgent(), Action: policy.InvokeTool, Resource: policy.Tool("refund"), Args: map[string]any{"amount": 1000}})
+	caller.End()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := rec.Ended()
+	if len(spans) != 2 {
+		t.Fatalf("recorded %d spans, want the decision span and its caller", len(spans))
+	}
+	ds := spans[0]
+	if ds.Name() != "policy_decision invoke_tool" || ds.Parent().SpanID() != caller.SpanContext().SpanID() {
+		t.Errorf("decision span %q, parent %v; want policy_decision invoke_tool, child of the caller", ds.Name(), ds.Parent().SpanID())
+	}
+	got := map[string]string{}
+	for _, kv := range ds.Attributes() {
+		got[string(kv.Key)] = kv.Value.String()
+	}
+	want := map[string]string{
+		"gen_ai.operation.name":      "policy_decision",
+		"passport.policy.decision":   "deny",
+		"passport.policy.would_deny": "true",
+		"passport.policy.mode":       "enforce",
+		"passport.policy.ids":        `["refund-limit"]`,
+		"passport.policy.action":     "invoke_tool",
+		"passport.policy.resource":   `Tool::"refund"`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" || d.Allow {
+		t.Errorf("decision span attributes mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Option configures an [Engine]. Options are sealed: only this package
@@ -47,6 +49,7 @@ type config struct {
 	groups     map[string][]string
 	enrich     func(context.Context, *Request) error
 	observer   func(context.Context, Request, Decision)
+	tp         trace.TracerProvider // nil: the global provider
 }
 
 // Defaults.
@@ -262,6 +265,21 @@ func WithGroups(parents map[string][]string) Option {
 // concurrent use. By default requests are decided as given.
 func WithEnricher(f func(ctx context.Context, req *Request) error) Option {
 	return optionFunc(func(c *config) { c.enrich = f })
+}
+
+// WithTracerProvider sets the tracer provider of decision spans: one
+// "policy_decision {action}" span per decision, child of the span in the
+// context, with the outcome, the mode and the ids of the determining
+// policies (never an argument value). A nil provider is ignored; a no-op
+// provider turns them off. The default is the global provider, followed
+// as it changes (no span while none is installed); this package never
+// installs one.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) {
+		if tp != nil {
+			c.tp = tp
+		}
+	})
 }
 
 // WithObserver sets a function called with every decision, after it is

@@ -11,8 +11,8 @@ import (
 	"github.com/agentpassport/passport/internal/telemetry"
 )
 
-// report makes a decision known: as an event on the span in ctx, when it
-// records; to the logger (report-only denials at Info, enforced denials
+// report makes a decision known: as an event on the span in ctx (the
+// decision's own span when tracing is on), when it records; to the logger (report-only denials at Info, enforced denials
 // at Debug); and to the observer. None sees an argument value.
 func (e *Engine) report(ctx context.Context, req *Request, d *Decision) {
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
@@ -67,6 +67,7 @@ func (d *Decision) attributes(req *Request) []attribute.KeyValue {
 		outcome = "allow"
 	}
 	kv := []attribute.KeyValue{
+		attribute.String(telemetry.GenAIOperationName, telemetry.OpPolicyDecision),
 		attribute.String(telemetry.PolicyDecision, outcome),
 		attribute.Bool(telemetry.PolicyWouldDeny, d.WouldDeny),
 		attribute.String(telemetry.PolicyMode, d.Mode.String()),

@@ -1,8 +1,9 @@
 package telemetry
 
-// Policy decision attribute keys (package policy). A decision is an
-// event named OpPolicyDecision on the span of the call it decides, with
-// these attributes; never an argument value.
+// Policy decision attribute keys (package policy). A decision is a span
+// "policy_decision {action}", child of the span of the call it decides,
+// and an event named OpPolicyDecision on that span, with these
+// attributes; never an argument value.
 const (
 	// PolicyDecision is the effective outcome: "allow" or "deny".
 	PolicyDecision = "passport.policy.decision"
