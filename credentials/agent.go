@@ -112,6 +112,9 @@ func (a *AgentIdentity) String() string {
 	return fmt.Sprintf("credentials.AgentIdentity{AgentID: %s, BlueprintID: %s}", a.AgentID(), a.BlueprintID())
 }
 
+// Format prints String for every verb.
+func (a *AgentIdentity) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(a.String())) }
+
 // fmiCredential authenticates an agent identity with its blueprint's
 // exchange token (T1) for it.
 type fmiCredential struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,5 +164,26 @@ func TestAgentBlockedOrDeniedFailsWithoutRetry(t *testing.T) {
 				t.Errorf("the authority saw %d requests, want at most 2 (no retries)", n)
 			}
 		})
+	}
+}
+
+func TestAgentSourcesPrintNoSecret(t *testing.T) {
+	e := newAgentEnv(t, nil)
+	user := e.userToken(t)
+	obo := e.agent.OnBehalfOf(user)
+	if _, err := obo.Token(context.Background(), ordersRead); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]any{
+		"*AgentIdentity": e.agent,
+		"*AgentUser":     e.agent.AgentUser(agentUserOID),
+		"*OnBehalfOf":    obo,
+		"*Client":        e.blueprint,
+	} {
+		for how, text := range printed(v) {
+			if strings.Contains(text, user) || strings.Contains(text, testSecret) {
+				t.Errorf("%s printed with %s contains a secret: %s", name, how, text)
+			}
+		}
 	}
 }

@@ -60,6 +60,9 @@ func (u *AgentUser) String() string {
 	return fmt.Sprintf("credentials.AgentUser{AgentID: %s, User: %s}", u.a.AgentID(), u.ref)
 }
 
+// Format prints String for every verb.
+func (u *AgentUser) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(u.String())) }
+
 // userScopes are added to every agent-user request.
 var userScopes = []string{"openid", "profile", "offline_access"}
 

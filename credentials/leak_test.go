@@ -59,8 +59,14 @@ func TestNothingSecretIsPrinted(t *testing.T) {
 		t.Fatal("a wrong secret got a token")
 	}
 
+	userAssertion := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLXNlY3JldC1hc3NlcnRpb24ifQ.c2ln"
+	exchange, err := credentials.NewTokenExchange(client, credentials.StaticToken(userAssertion, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
 	secrets := []string{
 		testSecret,
+		userAssertion,
 		tok.AccessToken(),
 		key.D.String(),
 		fmt.Sprintf("%x", key.D.Bytes()),
@@ -80,6 +86,8 @@ func TestNothingSecretIsPrinted(t *testing.T) {
 		"TokenSource":       credentials.TokenSource(client, ordersRead),
 		"PerRPCCredentials": credentials.NewPerRPCCredentials(client, ordersRead),
 		"token error":       tokenErr,
+		"*OnBehalfOf":       client.OnBehalfOf(userAssertion),
+		"*TokenExchange":    exchange,
 		"[]any":             []any{secret, tok, client},
 		"map":               map[string]any{"secret": secret, "token": tok},
 		"struct":            struct{ S credentials.Secret }{secret},

@@ -79,4 +79,15 @@
 // make the token endpoint fail, throttle or slow down;
 // [Authority.Requests] and [Authority.TokenRequests] tell what it
 // received. All are safe for concurrent use.
+//
+// # Registry
+//
+// [NewRegistry] (or [StartRegistry] in programs) is the agent registry's
+// telemetry side: an OTLP/HTTP receiver for traces, in protobuf and
+// JSON, on the plain route (/v1/traces, as an OpenTelemetry Collector)
+// and on Microsoft Agent 365's route
+// (/observability/tenants/{tenantId}/otlp/agents/{agentId}/traces). It
+// keeps what arrived ([Registry.Spans], [Registry.Requests]) and can be
+// taken down and brought back on the same address ([Registry.SetDown]),
+// fail, throttle or answer with a partial success.
 package agentidtest
